@@ -1,0 +1,49 @@
+# backprop-course: two commands for people (`make lab`, `make test`), a few for maintainers.
+# Everything installs into .venv from nothing; a stamp file makes re-runs instant.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+FIRST  := course/00_welcome.ipynb
+
+.PHONY: install lab test test-fast bench present check notebooks exercises clean help
+
+help:
+	@echo "make lab        open JupyterLab on the first course notebook"
+	@echo "make test       run every test and every course/solution notebook"
+	@echo "make check NB=exercises/<name>.ipynb   check one exercise notebook"
+	@echo "make bench      run the benchmarks in bench/"
+	@echo "make notebooks  re-execute course/ notebooks in place (keeps outputs)"
+
+$(STAMP): pyproject.toml environment.yml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python 3.10+ needed, found " + sys.version.split()[0]'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[browser]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab $(FIRST)
+
+test: $(STAMP)
+	$(PY) -m pytest tests course
+
+test-fast: $(STAMP)
+	$(PY) -m pytest tests -m "not slow"
+
+check: $(STAMP)
+	@test -n "$(NB)" || (echo "usage: make check NB=exercises/<name>.ipynb" && exit 2)
+	$(PY) -m pytest -q --nbval-lax "$(NB)"
+
+bench: $(STAMP)
+	$(PY) bench/bench_train.py
+
+notebooks: $(STAMP)
+	$(PY) -m bpcore.notebooks run course
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
