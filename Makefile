@@ -28,8 +28,10 @@ install: $(STAMP)
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab $(FIRST)
 
+NOTEBOOKS = $(wildcard course/*.ipynb solutions/*.ipynb)
+
 test: $(STAMP)
-	$(PY) -m pytest tests course
+	$(PY) -m pytest tests --nbval-lax --nbval-current-env $(NOTEBOOKS)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest tests -m "not slow"
@@ -42,7 +44,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_train.py
 
 notebooks: $(STAMP)
-	$(PY) -m bpcore.notebooks run course
+	$(PY) tools/run_notebooks.py course/*.ipynb
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
