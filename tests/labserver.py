@@ -242,6 +242,19 @@ def _stop(proc: subprocess.Popen, grace: float = 10.0) -> None:
             _kill_quietly(pid, signal.SIGKILL)
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM when the test process dies, even
+    if it is killed with SIGKILL and cannot clean up (Linux only)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except Exception:  # not Linux, no libc: the with-block cleanup still applies
+        pass
+
+
 def _prepare_dirs(tmp_path: Path) -> dict[str, Path]:
     base = Path(tmp_path) / "jupyter"
     dirs = {
@@ -361,6 +374,7 @@ def lab_server(root_dir, tmp_path, timeout: float = SERVER_START_TIMEOUT, extra_
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # own process group: killpg() on exit
+                preexec_fn=_die_with_parent,
             )
         finally:
             log.close()
