@@ -15,6 +15,7 @@ help:
 	@echo "make check NB=exercises/<name>.ipynb   check one exercise notebook"
 	@echo "make bench      run the benchmarks in bench/"
 	@echo "make notebooks  re-execute course/ notebooks in place (keeps outputs)"
+	@echo "make exercises  regenerate exercises/ from solutions/"
 
 $(STAMP): pyproject.toml environment.yml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python 3.10+ needed, found " + sys.version.split()[0]'
@@ -42,6 +43,9 @@ check: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/bench_train.py
+
+exercises: $(STAMP)
+	$(PY) -m bpcore.assignments generate
 
 notebooks: $(STAMP)
 	$(PY) tools/run_notebooks.py course/*.ipynb
