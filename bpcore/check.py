@@ -37,6 +37,10 @@ def _act_cases(seed, name):
         a[np.abs(a) < 1e-3] = 0.5  # ReLU is not differentiable at exactly 0
         cases.append(Case(f"a of shape {shape}", {"a": a}))
     cases.append(Case("a in [-6, 6]", {"a": np.linspace(-6, 6, 24)}))  # even count: 0 is not a point
+    shape = tuple(int(s) for s in rng.integers(1, 7, size=int(rng.integers(1, 4))))
+    a = rng.normal(scale=3.0, size=shape)
+    a[np.abs(a) < 1e-3] = -0.7
+    cases.append(Case(f"a of shape {shape}", {"a": a}))
     a = rng.normal(scale=2.5, size=(4, 3)).astype(np.float32)
     cases.append(Case("a float32 (4, 3)", {"a": a}, rtol=1e-5, atol=1e-6))
     return cases
@@ -91,8 +95,9 @@ def _relu_mistakes():
 def _output_delta_cases(seed):
     rng = np.random.default_rng(seed)
     cases = []
+    drawn = (int(rng.integers(1, 12)), int(rng.integers(1, 6)), str(rng.choice(["identity", "sigmoid", "tanh"])))
     for N, r, g in [(1, 1, "identity"), (5, 1, "sigmoid"), (4, 3, "sigmoid"), (6, 2, "identity"),
-                    (3, 4, "tanh"), (8, 1, "sigmoid")]:
+                    (3, 4, "tanh"), (8, 1, "sigmoid"), drawn]:
         A = rng.normal(scale=1.5, size=(N, r))
         Y_hat = get_activation(g).g(A)
         Y = rng.random((N, r)) if g != "identity" else rng.normal(size=(N, r))
@@ -135,8 +140,10 @@ def _hidden_cases(seed):
     rng = np.random.default_rng(seed)
     cases = []
     # (N, r_k, r_{k+1}, g); square layers let a transposed W be recognised by value
+    drawn = (int(rng.integers(1, 10)), int(rng.integers(1, 7)), int(rng.integers(1, 7)),
+             str(rng.choice(["sigmoid", "tanh", "relu"])))
     for N, r, r_next, g in [(1, 3, 2, "sigmoid"), (5, 4, 4, "tanh"), (6, 3, 5, "relu"),
-                            (4, 2, 1, "sigmoid"), (7, 5, 3, "tanh"), (3, 3, 3, "sigmoid")]:
+                            (4, 2, 1, "sigmoid"), (7, 5, 3, "tanh"), (3, 3, 3, "sigmoid"), drawn]:
         A = rng.normal(scale=1.5, size=(N, r))
         A[np.abs(A) < 1e-3] = 0.3
         O = get_activation(g).g(A)
@@ -176,7 +183,8 @@ _HIDDEN_MISTAKES = [
 def _grad_cases(seed):
     rng = np.random.default_rng(seed)
     cases = []
-    for N, r_prev, r in [(1, 3, 2), (5, 4, 3), (8, 2, 1), (6, 3, 3), (10, 5, 4)]:
+    drawn = tuple(int(v) for v in (rng.integers(1, 16), rng.integers(1, 8), rng.integers(1, 8)))
+    for N, r_prev, r in [(1, 3, 2), (5, 4, 3), (8, 2, 1), (6, 3, 3), (10, 5, 4), drawn]:
         cases.append(Case(f"N={N}, r_(k-1)={r_prev}, r_k={r}", {
             "O_prev": rng.normal(size=(N, r_prev)), "delta": rng.normal(size=(N, r))}))
     inp = {"O_prev": rng.normal(size=(4, 3)), "delta": rng.normal(size=(4, 2))}
@@ -235,9 +243,11 @@ def _forward(W, b, X, g, g_out):
 def _backward_cases(seed):
     rng = np.random.default_rng(seed)
     cases = []
+    drawn = (int(rng.integers(1, 9)), [int(r) for r in rng.integers(1, 6, size=int(rng.integers(3, 6)))],
+             str(rng.choice(["sigmoid", "tanh", "relu"])), str(rng.choice(["sigmoid", "identity", "tanh"])))
     for N, sizes, g, g_out in [(4, [2, 3, 1], "sigmoid", "sigmoid"), (5, [3, 4, 2], "tanh", "identity"),
                                (1, [2, 3, 3, 2], "relu", "sigmoid"), (6, [4, 5, 3, 2, 2], "sigmoid", "identity"),
-                               (3, [3, 3, 3], "tanh", "sigmoid")]:
+                               (3, [3, 3, 3], "tanh", "sigmoid"), drawn]:
         W, b = _fresh_net(rng, sizes, g, g_out)
         X = rng.normal(size=(N, sizes[0]))
         a, o = _forward(W, b, X, g, g_out)
@@ -311,7 +321,7 @@ _BACKWARD_MISTAKES = [
 def _softmax_cases(seed):
     rng = np.random.default_rng(seed)
     cases = []
-    for N, K in [(1, 3), (4, 2), (6, 5), (3, 10)]:
+    for N, K in [(1, 3), (4, 2), (6, 5), (3, 10), (int(rng.integers(1, 12)), int(rng.integers(2, 12)))]:
         A = rng.normal(scale=2, size=(N, K))
         Y = np.eye(K)[rng.integers(0, K, N)]
         cases.append(Case(f"N={N}, K={K}", {"A": A, "Y": Y}))
@@ -376,6 +386,9 @@ def _ng_cases(seed):
     for shape, (label, fname) in zip([(5,), (3, 4), (2, 3)], funcs):
         cases.append(Case(f"{label}, x of shape {shape}, h=1e-3", {
             "f": _NamedFunc(fname), "x": rng.normal(size=shape), "h": 1e-3}, rtol=1e-6, atol=1e-9))
+    shape = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+    cases.append(Case(f"f(x) = sum(sin(3x)), x of shape {shape}, h=1e-3", {
+        "f": _NamedFunc("sin3"), "x": rng.normal(size=shape), "h": 1e-3}, rtol=1e-6, atol=1e-9))
     cases.append(Case("f(x) = sum(x^3), x of shape (4,), h=1e-4", {
         "f": _NamedFunc("cube"), "x": rng.normal(size=4) + 1.0, "h": 1e-4}, rtol=1e-6, atol=1e-9))
     return cases
@@ -438,6 +451,9 @@ def _re_cases(seed):
     a = rng.normal(size=(2, 2))
     cases.append(Case("swapped arguments must give the same value", {"a": 3 * a, "b": a}))
     cases.append(Case("both zero", {"a": np.zeros(3), "b": np.zeros(3)}, atol=1e-12))
+    shape = (int(rng.integers(1, 6)), int(rng.integers(1, 6)))
+    a = rng.normal(size=shape)
+    cases.append(Case(f"arrays of shape {shape}", {"a": a, "b": a + rng.normal(scale=0.1, size=shape)}))
     return cases
 
 
@@ -459,8 +475,10 @@ _RE_MISTAKES = [
 def _xor_cases(seed):
     rng = np.random.default_rng(seed)
     cases = []
+    drawn = (int(rng.integers(1, 9)), [int(v) for v in rng.integers(0, 2, size=2)], int(rng.integers(0, 2)),
+             float(np.round(rng.uniform(0.1, 2.0), 2)))
     for H, x, y, lr in [(2, [1, 0], 1, 0.8), (2, [1, 1], 0, 0.8), (3, [0, 1], 1, 0.5), (4, [0, 0], 0, 0.8),
-                        (2, [0, 1], 1, 1.5)]:
+                        (2, [0, 1], 1, 1.5), drawn]:
         cases.append(Case(f"{H} hidden units, x={x}, y={y}, lr={lr}", {
             "W1": rng.uniform(-1, 1, (2, H)), "b1": rng.uniform(-1, 1, H),
             "W2": rng.uniform(-1, 1, (H, 1)), "b2": rng.uniform(-1, 1, 1),
