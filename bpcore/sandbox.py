@@ -10,7 +10,7 @@ trusted grader) it forks a child that
   file size, no core dumps);
 * sends its stdout/stderr to /dev/null (Python-level prints are counted and discarded);
 * installs an audit hook that refuses new processes, signals, sockets, ctypes, gc and frame
-  introspection, and any file access outside its temporary directory (reading the Python
+  object-graph walking, and any file access outside its temporary directory (reading the Python
   installation is allowed, so imports work);
 * refuses to import bpcore (a harmless stand-in provides what the notebook's setup needs);
 * runs the instructor's setup cells and the student's solution cells, calls the student's
@@ -234,8 +234,8 @@ def _install_audit_hook(workdir, read_roots):
     read_roots = tuple(os.path.realpath(r) for r in read_roots)
     denied_prefixes = ("subprocess.", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
                        "os.system", "os.kill", "os.killpg", "signal.pthread_kill", "socket.", "ctypes.",
-                       "gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys._getframe",
-                       "sys._current_frames", "os.setuid", "os.setgid", "pty.", "resource.setrlimit",
+                       "gc.get_objects", "gc.get_referrers", "gc.get_referents",
+                       "os.setuid", "os.setgid", "pty.", "resource.setrlimit",
                        "sys.remote_exec", "_posixsubprocess.")
 
     def inside(path, roots):
