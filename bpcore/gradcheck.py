@@ -35,7 +35,9 @@ def numerical_gradient(f, x, h=1e-5, order=2):
              use it with h ~ 1e-3 when gradients are tiny and a strict tolerance is needed.
 
     ``x`` is perturbed in place one element at a time and restored exactly.
-    Returns a float64 array of x's shape."""
+    Returns a float64 array of x's shape. Note: f is not called again after the last
+    restore, so state that f leaves behind (a network's a[k], o[k]) belongs to the last
+    perturbed point: run a forward pass before reading it."""
     x = np.asarray(x)
     if x.dtype.kind != "f":
         raise TypeError(f"x must be a float array to perturb, got dtype {x.dtype}")
@@ -151,8 +153,9 @@ def check_gradients(net, X, Y, h=1e-3, tol=1e-7, floor=DEFAULT_FLOOR, grads=None
     """Check backprop's gradient of every W[k] and b[k] against central differences.
 
     ``grads`` may pass the gradient to test as a list in the order of ``net.params``
-    (by default: ``net.gradient(X, Y)``). Costs 2 P forward passes (4 P with order=4);
-    for big nets use :func:`directional_check`."""
+    (by default: ``net.gradient(X, Y)``). Costs 4 P forward passes with the default
+    order=4 (2 P with order=2); for big nets use :func:`directional_check`.
+    Afterwards the network holds a fresh forward pass of X."""
     if grads is None:
         grads = net.gradient(X, Y)
     checks = []
@@ -188,7 +191,7 @@ class DirectionalCheck:
     forward_passes: int
 
 
-def directional_check(net, X, Y, seed=0, h=1e-5, tol=1e-6, grads=None):
+def directional_check(net, X, Y, seed=0, h=1e-4, tol=1e-6, grads=None):
     """Cheap check for large networks: one random unit direction v, three forward passes.
 
     A wrong gradient passes only if its error happens to be orthogonal to v,

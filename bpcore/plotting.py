@@ -93,7 +93,7 @@ def plot_decision_boundary(net, X, y, ax=None, title="What the network predicts 
         cls = out.argmax(axis=1).reshape(gx.shape)
         ax.contourf(gx, gy, cls, levels=np.arange(K + 1) - 0.5, cmap=cmap, alpha=0.35)
     ax.scatter(X[:, 0], X[:, 1], c=np.asarray(y).ravel(), cmap=cmap, vmin=-0.5, vmax=K - 0.5,
-               edgecolors="k", linewidths=0.6, s=40)
+               edgecolors="k", linewidths=0.8, s=70)
     ax.set_title(title)
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
@@ -148,10 +148,12 @@ def draw_network(net, ax=None, node_values=None, edge_values=None, highlight=Non
         v = None if node_values is None or node_values[k] is None else float(node_values[k][j])
         face = SIGN_CMAP(0.5 + 0.5 * v / vmax) if v is not None else "#FFFFFF"
         on = (k, j) in hl_nodes
-        ax.scatter([x], [y], s=900, c=[face], edgecolors="k", linewidths=3.0 if on else 1.2,
+        ax.scatter([x], [y], s=1500, c=[face], edgecolors="k", linewidths=3.0 if on else 1.2,
                    zorder=3, alpha=1.0 if (on or not faded) else 0.35)
         if v is not None:
-            ax.text(x, y, f"{v:.2g}", ha="center", va="center", fontsize=10, zorder=4)
+            text = f"{v:.2f}" if 0.005 <= abs(v) < 100 or v == 0 else f"{v:.0e}"
+            ax.text(x, y, text, ha="center", va="center", fontsize=9, zorder=4,
+                    color="white" if abs(v) > 0.6 * vmax else "black")
     for k, r in enumerate(sizes):
         ax.text(k, (max(sizes) - 1) / 2 + 0.8, "input" if k == 0 else
                 ("output" if k == len(sizes) - 1 else f"hidden {k}"), ha="center", fontsize=12)

@@ -9,7 +9,7 @@ trusted grader) it forks a child that
   works in a fresh temporary directory, and runs under rlimits (address space, CPU time,
   file size, no core dumps);
 * sends its stdout/stderr to /dev/null (Python-level prints are counted and discarded);
-* installs an audit hook that refuses new processes, signals, sockets, ctypes, gc and frame
+* installs an audit hook that refuses new processes, signals, sockets, ctypes, gc
   object-graph walking, and any file access outside its temporary directory (reading the Python
   installation is allowed, so imports work);
 * refuses to import bpcore (a harmless stand-in provides what the notebook's setup needs);
