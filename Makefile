@@ -43,6 +43,7 @@ check: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/bench_train.py
+	$(PY) bench/bench_grade.py
 
 exercises: $(STAMP)
 	$(PY) -m bpcore.assignments generate

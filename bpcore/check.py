@@ -589,6 +589,23 @@ EXERCISES = {
 }
 
 
+# Exercises of the [beyond] topics live in their own modules and join the tables here.
+def _merge_extensions():
+    import importlib
+    for module, suffix in (("check_rnn", "RNN"), ("check_conv", "CONV")):
+        try:
+            mod = importlib.import_module(f"{__package__}.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.{module}":
+                raise
+            continue
+        SPECS.update(getattr(mod, f"SPECS_{suffix}"))
+        EXERCISES.update(getattr(mod, f"EXERCISES_{suffix}"))
+
+
+_merge_extensions()
+
+
 def _make_checker(name):
     def checker(fn, seed=0):
         return _check(SPECS[name], fn, seed)
