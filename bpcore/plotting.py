@@ -112,7 +112,7 @@ def node_positions(sizes):
 
 def draw_network(net, ax=None, node_values=None, edge_values=None, highlight=None,
                  title=None, value_label=None, max_width=8.0):
-    """Draw the network: weights as edges (width ~ |w|, colour = sign).
+    """Draw the network: weights as edges (width ~ |w|, colour = sign: orange +, blue -, grey 0).
 
     node_values : optional list indexed by k of arrays (r_k,) coloured with SIGN_CMAP
                   (for example a[k] of one example, or delta[k]).
@@ -136,7 +136,7 @@ def draw_network(net, ax=None, node_values=None, edge_values=None, highlight=Non
                 w = float(edges[k][i, j])
                 (x0, y0), (x1, y1) = pos[k - 1, i], pos[k, j]
                 on = (k, i, j) in hl_edges
-                ax.plot([x0, x1], [y0, y1], color=ORANGE if w > 0 else BLUE,
+                ax.plot([x0, x1], [y0, y1], color=ORANGE if w > 0 else (BLUE if w < 0 else GREY),
                         lw=0.5 + max_width * abs(w) / emax, alpha=1.0 if (on or not faded) else 0.12,
                         zorder=2 if on else 1, solid_capstyle="round")
     vmax = 1.0
