@@ -139,7 +139,6 @@ class Softmax(Activation):
     elementwise = False
 
     def g(self, a):
-        a = np.asarray(a)
         # Subtracting the row maximum changes nothing mathematically and keeps e^a <= 1.
         e = np.exp(a - a.max(axis=-1, keepdims=True))
         return e / e.sum(axis=-1, keepdims=True)

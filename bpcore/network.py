@@ -53,6 +53,8 @@ class Network:
             raise TypeError(f"dtype must be a float type (float64 or float32), got {self.dtype}")
         self.sizes = sizes
         self.m = len(sizes) - 1
+        # expected (W[k].shape, b[k].shape) per layer, checked on every forward pass
+        self._shapes = [None] + [((sizes[k - 1], sizes[k]), (sizes[k],)) for k in range(1, self.m + 1)]
         self.g = get_activation(g)
         self.g_out = get_activation(g_out)
         self.loss = get_loss(loss)
@@ -150,18 +152,19 @@ class Network:
 
         Keeps a[k] = o[k-1] W[k] + b[k] and o[k] = g(a[k]) for every layer k."""
         X = self._input(X)
-        m, N = self.m, X.shape[0]
+        m, N, g, g_out = self.m, X.shape[0], self.g, self.g_out
         a, o = [None] * (m + 1), [None] * (m + 1)
         o[0] = X
+        shapes = self._shapes
         for k in range(1, m + 1):
             W, b = self.W[k], self.b[k]
-            if np.shape(W) != (self.sizes[k - 1], self.sizes[k]) or np.shape(b) != (self.sizes[k],):
+            if getattr(W, "shape", None) != shapes[k][0] or getattr(b, "shape", None) != shapes[k][1]:
                 raise ShapeError(
                     f"layer {k}: expected W[{k}] of shape ({self.sizes[k-1]}, {self.sizes[k]}) and "
                     f"b[{k}] of shape ({self.sizes[k]},), got W[{k}] {fmt_shape(np.shape(W))} and "
                     f"b[{k}] {fmt_shape(np.shape(b))}")
             a[k] = activation(o[k - 1], W, b)
-            o[k] = (self.g_out if k == m else self.g).g(a[k])
+            o[k] = (g_out if k == m else g).g(a[k])
         self.a, self.o = a, o
         return o[m]
 
