@@ -4,12 +4,18 @@ fresh run produces. Used by `make notebooks`.
     python tools/run_notebooks.py course/*.ipynb [--timeout 120]
 """
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
+
+# kernels inherit this: small matrices are fastest on one BLAS thread
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 
 def run(path, timeout):
