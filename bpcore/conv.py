@@ -41,6 +41,7 @@ from .activations import get_activation
 from .equations import bias_gradient, hidden_delta, weight_gradient
 from .errors import ShapeError, fmt_shape
 from .losses import get_loss
+from .params import Parameters
 
 __all__ = ["conv1d_forward", "conv1d_backward", "conv2d_forward", "conv2d_backward",
            "full_correlation", "ConvNet"]
@@ -204,7 +205,7 @@ def full_correlation(delta, K):
 
 
 # ------------------------------------------------------------------ a tiny ConvNet
-class ConvNet:
+class ConvNet(Parameters):
     """conv 2-D -> g -> flatten -> dense -> g_out: the smallest useful convolutional network.
 
     Layers follow :class:`bpcore.Network` (k = 0 input, 1 conv, 2 = m output) and so do the
@@ -255,34 +256,6 @@ class ConvNet:
     @property
     def params(self):
         return [self.W[1], self.b[1], self.W[2], self.b[2]]
-
-    def param_shapes(self):
-        return [p.shape for p in self.params]
-
-    @property
-    def num_params(self):
-        return sum(p.size for p in self.params)
-
-    def get_params(self):
-        return np.concatenate([p.ravel() for p in self.params])
-
-    def set_params(self, theta):
-        """From a flat vector of length P or a list like :attr:`params` (copied in place)."""
-        if isinstance(theta, (list, tuple)):
-            for name, dst, src in zip(self.param_names, self.params, theta):
-                src = np.asarray(src)
-                if src.shape != dst.shape:
-                    raise ShapeError(f"{name}: expected shape {fmt_shape(dst.shape)}, got {fmt_shape(src.shape)}")
-                dst[...] = src
-            return self
-        theta = np.asarray(theta)
-        if theta.shape != (self.num_params,):
-            raise ShapeError(f"expected a flat theta of shape ({self.num_params},), got {fmt_shape(theta.shape)}")
-        start = 0
-        for dst in self.params:
-            dst[...] = theta[start:start + dst.size].reshape(dst.shape)
-            start += dst.size
-        return self
 
     def copy(self):
         twin = ConvNet(self.in_shape, self.channels, self.kernel, self.sizes[2], self.g, self.g_out,

@@ -17,6 +17,7 @@ from .activations import get_activation
 from .equations import (activation, bias_gradient, hidden_delta, weight_gradient)
 from .errors import ShapeError, fmt_shape
 from .losses import get_loss
+from .params import Parameters
 
 __all__ = ["Network", "INITS"]
 
@@ -29,7 +30,7 @@ INITS = {
 }
 
 
-class Network:
+class Network(Parameters):
     """A fully connected feed-forward network.
 
     Parameters
@@ -94,42 +95,6 @@ class Network:
     def params(self):
         """theta as a list of the arrays themselves (not copies): [W[1], b[1], ..., W[m], b[m]]."""
         return [p for k in range(1, self.m + 1) for p in (self.W[k], self.b[k])]
-
-    def param_shapes(self):
-        return [p.shape for p in self.params]
-
-    @property
-    def num_params(self):
-        """P, the number of weights and biases."""
-        return sum(p.size for p in self.params)
-
-    def get_params(self):
-        """A flat copy of theta, shape (P,), in the order of :attr:`param_names`."""
-        return np.concatenate([p.ravel() for p in self.params])
-
-    def set_params(self, theta):
-        """Set theta from a flat vector of length P or from a list like :attr:`params`.
-
-        Copies the values into the existing arrays, checking every shape."""
-        names, shapes = self.param_names, self.param_shapes()
-        if isinstance(theta, (list, tuple)):
-            if len(theta) != len(names):
-                raise ShapeError(f"expected {len(names)} arrays ({', '.join(names)}), got {len(theta)}")
-            for name, shape, dst, src in zip(names, shapes, self.params, theta):
-                src = np.asarray(src)
-                if src.shape != shape:
-                    raise ShapeError(f"{name}: expected shape {fmt_shape(shape)}, got {fmt_shape(src.shape)}")
-                dst[...] = src
-            return self
-        theta = np.asarray(theta)
-        if theta.shape != (self.num_params,):
-            raise ShapeError(f"expected a flat theta of shape ({self.num_params},), "
-                             f"got {fmt_shape(theta.shape)}")
-        start = 0
-        for dst in self.params:
-            dst[...] = theta[start:start + dst.size].reshape(dst.shape)
-            start += dst.size
-        return self
 
     def copy(self):
         """An independent network with the same architecture and parameters."""

@@ -44,6 +44,7 @@ import numpy as np
 from .activations import get_activation
 from .equations import gradient_descent_step
 from .errors import ShapeError, fmt_shape
+from .params import Parameters
 from .gradcheck import (DEFAULT_FLOOR, GradCheckReport, ParamCheck, max_relative_error,
                         numerical_gradient)
 from .train import History
@@ -90,7 +91,7 @@ def step_norms(delta):
     return np.array([float(np.mean(np.linalg.norm(d, axis=1))) for d in delta[1:]])
 
 
-class RNN:
+class RNN(Parameters):
     """An Elman recurrent network trained by backpropagation through time.
 
     Parameters
@@ -152,38 +153,6 @@ class RNN:
     def params(self):
         """theta as a list of the arrays themselves (not copies), in the order of :attr:`param_names`."""
         return [getattr(self, n) for n in PARAM_NAMES]
-
-    @property
-    def num_params(self):
-        """P, the number of weights and biases (independent of T: the weights are shared)."""
-        return sum(p.size for p in self.params)
-
-    def get_params(self):
-        """A flat copy of theta, shape (P,)."""
-        return np.concatenate([p.ravel() for p in self.params])
-
-    def set_params(self, theta):
-        """Set theta from a flat vector (P,), a list like :attr:`params`, or a dict by name.
-        Copies into the existing arrays, checking every shape."""
-        if isinstance(theta, dict):
-            theta = [theta[n] for n in PARAM_NAMES]
-        if isinstance(theta, (list, tuple)):
-            if len(theta) != len(PARAM_NAMES):
-                raise ShapeError(f"expected {len(PARAM_NAMES)} arrays ({', '.join(PARAM_NAMES)}), got {len(theta)}")
-            for name, dst, src in zip(PARAM_NAMES, self.params, theta):
-                src = np.asarray(src)
-                if src.shape != dst.shape:
-                    raise ShapeError(f"{name}: expected shape {fmt_shape(dst.shape)}, got {fmt_shape(src.shape)}")
-                dst[...] = src
-            return self
-        theta = np.asarray(theta)
-        if theta.shape != (self.num_params,):
-            raise ShapeError(f"expected a flat theta of shape ({self.num_params},), got {fmt_shape(theta.shape)}")
-        start = 0
-        for dst in self.params:
-            dst[...] = theta[start:start + dst.size].reshape(dst.shape)
-            start += dst.size
-        return self
 
     def copy(self):
         """An independent network with the same sizes, settings and parameters."""
