@@ -51,11 +51,17 @@ bench: $(STAMP)
 	$(PY) bench/bench_train.py
 	$(PY) bench/bench_grade.py
 
+# The playground as a Voila web app on 127.0.0.1 (no code on screen), in presenter mode.
+# Another port: make present VOILA_PORT=8877
+present: $(STAMP)
+	BPCORE_PRESENT=1 $(VENV)/bin/voila course/playground.ipynb --Voila.ip=127.0.0.1 \
+		--port=$${VOILA_PORT:-8866} --strip_sources=True
+
 exercises: $(STAMP)
 	$(PY) -m bpcore.assignments generate
 
 notebooks: $(STAMP)
-	$(PY) tools/run_notebooks.py course/*.ipynb
+	$(PY) tools/run_notebooks.py --jobs 2 course/*.ipynb
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
