@@ -20,6 +20,7 @@ help:
 	@echo "make test       run every test and every course/solution notebook"
 	@echo "make check NB=exercises/<name>.ipynb   check one exercise notebook"
 	@echo "make bench      run the benchmarks in bench/"
+	@echo "make present    serve the playground as a Voila app on 127.0.0.1 (no code on screen)"
 	@echo "make notebooks  re-execute course/ notebooks in place (keeps outputs)"
 	@echo "make exercises  regenerate exercises/ from solutions/"
 
@@ -50,6 +51,7 @@ check: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/bench_train.py
 	$(PY) bench/bench_grade.py
+	$(PY) bench/bench_playground.py
 
 # The playground as a Voila web app on 127.0.0.1 (no code on screen), in presenter mode.
 # Another port: make present VOILA_PORT=8877
