@@ -35,6 +35,10 @@ WRONG = {
     "relative_error": "def relative_error(a, b):\n    return np.abs(a - b)",
     "buggy_parameter": "buggy = ['W[2]']",
     "xor_step": "def xor_step(W1, b1, W2, b2, x, y, lr):\n    return W1, b1, W2, b2",
+    "bptt_step": "def bptt_step(delta_next, W_h, delta_out, W_y, a_t, h_t, g_prime):\n"
+                 "    return (delta_next @ W_h.T + delta_out @ W_y.T)",
+    "conv1d_backward": "def conv1d_backward(delta, X, K):\n    return np.zeros(X.shape), np.zeros(K.shape), None",
+    "conv2d_kernel_gradient": "def conv2d_kernel_gradient(delta, X):\n    return None",
 }
 
 
@@ -59,7 +63,7 @@ def make_class(folder, students):
                 for cell in nb["cells"]:
                     meta = cell["metadata"].get("nbgrader", {})
                     if meta.get("solution"):
-                        cell["source"] = WRONG[meta["grade_id"]]
+                        cell["source"] = WRONG[meta["grade_id"]]  # KeyError: add the new exercise above
             (d / sol.name).write_text(json.dumps(nb))
     return kinds
 

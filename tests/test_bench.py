@@ -28,3 +28,18 @@ def test_plain_loop_and_bpcore_do_the_same_arithmetic(monkeypatch):
     monkeypatch.setattr(bench, "LR", 0.11)
     theta_q, _ = bench.run_plain(X, Y)
     assert not np.allclose(theta_b, theta_q, rtol=1e-6)
+
+
+def test_grading_benchmark_has_a_wrong_answer_for_every_solution_cell():
+    path = Path(__file__).resolve().parents[1] / "bench" / "bench_grade.py"
+    spec = importlib.util.spec_from_file_location("bench_grade", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    import json
+    ids = set()
+    for nb in (path.parents[1] / "solutions").glob("*.ipynb"):
+        for cell in json.loads(nb.read_text())["cells"]:
+            meta = cell["metadata"].get("nbgrader", {})
+            if meta.get("solution"):
+                ids.add(meta["grade_id"])
+    assert ids and ids <= set(mod.WRONG), f"add wrong answers for {sorted(ids - set(mod.WRONG))}"
