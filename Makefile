@@ -63,7 +63,7 @@ exercises: $(STAMP)
 	$(PY) -m bpcore.assignments generate
 
 notebooks: $(STAMP)
-	$(PY) tools/run_notebooks.py --jobs 2 course/*.ipynb
+	$(PY) tools/run_notebooks.py course/*.ipynb
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -34,7 +34,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("notebooks", nargs="+")
     ap.add_argument("--timeout", type=int, default=120, help="seconds per cell")
-    ap.add_argument("--jobs", type=int, default=1, help="notebooks run at once")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="notebooks run at once (on 2 cores, 2 jobs measured slower than 1)")
     args = ap.parse_args(argv)
     ap_jobs = max(1, args.jobs)
     failed, total = [], 0.0
