@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .errors import ShapeError, fmt_shape
+
 __all__ = [
     "numerical_gradient", "forward_difference_gradient", "relative_error",
     "max_relative_error", "ParamCheck", "GradCheckReport", "check_gradients",
@@ -152,17 +154,21 @@ class GradCheckReport:
 def check_gradients(net, X, Y, h=1e-3, tol=1e-7, floor=DEFAULT_FLOOR, grads=None, order=4):
     """Check backprop's gradient of every W[k] and b[k] against central differences.
 
-    ``grads`` may pass the gradient to test as a list in the order of ``net.params``
-    (by default: ``net.gradient(X, Y)``). Costs 4 P forward passes with the default
+    ``grads`` may pass the gradient to test as a list in the order of ``net.params`` or a
+    dict by name (by default: ``net.gradient(X, Y)``). Works for any model with ``params``,
+    ``param_names``, ``gradient`` and ``E`` (Network, RNN, ConvNet). Costs 4 P forward passes with the default
     order=4 (2 P with order=2); for big nets use :func:`directional_check`.
     Afterwards the network holds a fresh forward pass of X."""
     if grads is None:
         grads = net.gradient(X, Y)
+    if isinstance(grads, dict):
+        grads = [grads[n] for n in net.param_names]
     checks = []
     for name, theta, g in zip(net.param_names, net.params, grads):
         g = np.asarray(g)
         if g.shape != theta.shape:
-            raise ValueError(f"{name}: gradient has shape {g.shape}, parameter has {theta.shape}")
+            raise ShapeError(f"{name}: gradient has shape {fmt_shape(g.shape)}, "
+                             f"parameter has {fmt_shape(theta.shape)}")
         num = numerical_gradient(lambda _: net.E(X, Y), theta, h, order)
         err, where = max_relative_error(g, num, floor)
         checks.append(ParamCheck(name, theta.shape, err, where, float(g[where]) if g.size else 0.0,
@@ -171,8 +177,11 @@ def check_gradients(net, X, Y, h=1e-3, tol=1e-7, floor=DEFAULT_FLOOR, grads=None
 
 
 def count_kinks(net, X, radius):
-    """How many a[k] of non-smooth layers (relu, step) lie within ``radius`` of 0."""
+    """How many a[k] of non-smooth layers (relu, step) lie within ``radius`` of 0.
+    (A model without layers k = 1..m, such as the RNN, has none counted.)"""
     net.forward(X)
+    if not hasattr(net, "m"):
+        return 0
     total = 0
     for k in range(1, net.m + 1):
         g = net.g_out if k == net.m else net.g

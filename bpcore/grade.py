@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import csv
 import io
 import json
@@ -34,8 +35,8 @@ from pathlib import Path
 import numpy as np
 
 from .assignments import graded_cells, nbgrader_meta
-from .check import SPECS
-from .checking import Act, Raised, _matches, _named, diagnose, materialize
+from .check import SPECS, buggy_parameter
+from .checking import Act, Raised, _matches, diagnose, reference_outputs
 
 __all__ = ["grade", "main", "discover"]
 
@@ -243,7 +244,8 @@ class Worker:
 
 
 # ------------------------------------------------------------------ grading one notebook
-def _score_tests(exercise, cases_by_spec, result, error):
+def _score_tests(exercise, hidden, result, error):
+    """The tests of one notebook. ``hidden[name]`` = (cases, reference outputs), drawn once per run."""
     tests = []
     for name, points in exercise.tests:
         if error is not None:
@@ -256,11 +258,9 @@ def _score_tests(exercise, cases_by_spec, result, error):
                               "message": f"the variable {VALUE_SPECS[name]!r} is not defined"})
                 continue
             value = decode(r.get("value"))
-            from . import check as check_module
             try:
-                import contextlib
                 with contextlib.redirect_stdout(io.StringIO()):
-                    check_module.buggy_parameter(value if isinstance(value, (list, tuple, str)) else str(value))
+                    buggy_parameter(value if isinstance(value, (list, tuple, str)) else str(value))
                 tests.append({"name": name, "passed": True, "points": points, "max_points": points,
                               "message": "correct"})
             except AssertionError as exc:
@@ -272,16 +272,16 @@ def _score_tests(exercise, cases_by_spec, result, error):
             tests.append({"name": name, "passed": False, "points": 0.0, "max_points": points,
                           "message": f"no function {spec.signature} was defined by the solution cells"})
             continue
-        cases = cases_by_spec[name]
+        cases, refs = hidden[name]
         outputs = [decode(o) for o in r["outputs"]][: len(cases)]
         mutated = [list(map(str, m)) if isinstance(m, list) else [] for m in r.get("mutated", [])][: len(cases)]
         if len(outputs) != len(cases):
             tests.append({"name": name, "passed": False, "points": 0.0, "max_points": points,
                           "message": "the sandbox returned an incomplete result"})
             continue
-        verdict = diagnose(spec, cases, outputs, mutated)
-        right = sum(1 for c, o in zip(cases, outputs)
-                    if not isinstance(o, Raised) and _matches(spec, o, spec.reference(**materialize(c.inputs)), c))
+        verdict = diagnose(spec, cases, outputs, mutated, refs)
+        right = sum(1 for c, o, ref in zip(cases, outputs, refs)
+                    if not isinstance(o, Raised) and _matches(spec, o, ref, c))
         earned = points if verdict.passed else points * right / len(cases)
         msg = verdict.message if verdict.passed else f"{verdict.message} [{right}/{len(cases)} cases right]"
         tests.append({"name": name, "passed": verdict.passed, "points": round(earned, 4), "max_points": points,
@@ -313,6 +313,7 @@ def grade(submissions, out, jobs=None, timeout=20.0, students=None, instructor=N
     seed = secrets.randbits(32) if seed is None else int(seed)
     spec_names = sorted({n for ex in exercises.values() for n, _ in ex.tests if n in SPECS})
     cases_by_spec = {n: SPECS[n].cases(seed + i) for i, n in enumerate(spec_names)}
+    hidden = {n: (cases, reference_outputs(SPECS[n], cases)) for n, cases in cases_by_spec.items()}
     jobs = max(1, int(jobs or os.cpu_count() or 1))
 
     work = []
@@ -366,7 +367,7 @@ def grade(submissions, out, jobs=None, timeout=20.0, students=None, instructor=N
                     return
                 ex = exercises[item.exercise]
                 if item.error is not None:
-                    finish(item, _score_tests(ex, cases_by_spec, {}, item.error), item.error)
+                    finish(item, _score_tests(ex, hidden, {}, item.error), item.error)
                     continue
                 if worker is None or worker.proc.poll() is not None:
                     worker = Worker()
@@ -375,7 +376,7 @@ def grade(submissions, out, jobs=None, timeout=20.0, students=None, instructor=N
                 except Exception as exc:  # noqa: BLE001 - a worker crash must not stop grading
                     worker = None
                     err = f"grading failed: {exc}"
-                    finish(item, _score_tests(ex, cases_by_spec, {}, err), err)
+                    finish(item, _score_tests(ex, hidden, {}, err), err)
                     continue
                 error = header.get("note")
                 result = {}
@@ -394,7 +395,7 @@ def grade(submissions, out, jobs=None, timeout=20.0, students=None, instructor=N
                     cell_errors = {}
                 if error is None and not body:
                     error = "no results"
-                tests = _score_tests(ex, cases_by_spec, result if isinstance(result, dict) else {}, error)
+                tests = _score_tests(ex, hidden, result if isinstance(result, dict) else {}, error)
                 for t in tests:  # say when the test's own solution cell failed to run
                     cell_error = cell_errors.get(t["name"])
                     if error is None and cell_error and not t["passed"] and "not written yet" not in t["message"]:

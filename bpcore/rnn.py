@@ -45,9 +45,8 @@ from .activations import get_activation
 from .equations import gradient_descent_step
 from .errors import ShapeError, fmt_shape
 from .params import Parameters
-from .gradcheck import (DEFAULT_FLOOR, GradCheckReport, ParamCheck, max_relative_error,
-                        numerical_gradient)
-from .train import History
+from .gradcheck import DEFAULT_FLOOR, check_gradients
+from .train import History, end_epoch
 
 __all__ = ["RNN", "MODES", "bptt_delta", "step_norms", "clip_by_norm", "global_norm", "step",
            "train_rnn", "RNNHistory", "check_rnn_gradients", "delayed_echo"]
@@ -309,25 +308,10 @@ class RNN(Parameters):
 
 # ------------------------------------------------------------------ gradient checking
 def check_rnn_gradients(rnn, X, Y, h=1e-3, tol=1e-7, floor=DEFAULT_FLOOR, grads=None, order=4):
-    """Check BPTT's gradient of every parameter against central differences of ``rnn.E``.
-
-    ``grads`` may pass the gradient to test (a list in the order of ``rnn.params`` or a dict by
-    name); by default ``rnn.gradient(X, Y)``. Returns a :class:`bpcore.gradcheck.GradCheckReport`
-    (print it for a table; ``.assert_ok()``)."""
-    if grads is None:
-        grads = rnn.gradient(X, Y)
-    if isinstance(grads, dict):
-        grads = [grads[n] for n in PARAM_NAMES]
-    checks = []
-    for name, theta, g in zip(rnn.param_names, rnn.params, grads):
-        g = np.asarray(g)
-        if g.shape != theta.shape:
-            raise ShapeError(f"{name}: gradient has shape {fmt_shape(g.shape)}, parameter has {fmt_shape(theta.shape)}")
-        num = numerical_gradient(lambda _: rnn.E(X, Y), theta, h, order)
-        err, where = max_relative_error(g, num, floor)
-        checks.append(ParamCheck(name, theta.shape, err, where, float(g[where]), float(num[where]), bool(err <= tol)))
-    rnn.forward(X)
-    return GradCheckReport(checks, tol)
+    """Check BPTT's gradient of every parameter against central differences of ``rnn.E``:
+    :func:`bpcore.gradcheck.check_gradients`, which takes ``grads`` as a list in the order of
+    ``rnn.params`` or a dict by name. Returns a GradCheckReport (print it; ``.assert_ok()``)."""
+    return check_gradients(rnn, X, Y, h=h, tol=tol, floor=floor, grads=grads, order=order)
 
 
 # ------------------------------------------------------------------ using the gradient
@@ -415,17 +399,7 @@ def train_rnn(rnn, X, Y, lr=0.5, epochs=100, batch_size=None, clip=None, shuffle
                 step(rnn, grads, lr)
             Y_hat = rnn.forward(X)
             E = 0.5 * float(np.sum((Y_hat - Y) ** 2)) / N
-            if not np.isfinite(E) or not all(np.isfinite(p).all() for p in rnn.params):
-                rnn.set_params(keep)
-                hist.diverged = True
-                hist.message = f"diverged at epoch {epoch} (learning rate {lr:g})"
-                break
-            hist.loss.append(E)
-            if hist.accuracy is not None:
-                hist.accuracy.append(_accuracy(rnn, Y_hat, Y))
-            if callback is not None and callback(epoch, hist, rnn) is False:
-                hist.stopped = True
-                hist.message = f"stopped by callback at epoch {epoch}"
+            if end_epoch(hist, rnn, epoch, E, keep, lambda: _accuracy(rnn, Y_hat, Y), callback):
                 break
     return hist
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from .equations import gradient_descent_step
 
-__all__ = ["History", "step", "train", "accuracy"]
+__all__ = ["History", "step", "train", "accuracy", "end_epoch"]
 
 
 @dataclass
@@ -102,17 +102,28 @@ def train(net, X, Y, lr=0.5, epochs=100, batch_size=None, shuffle=True, seed=0,
                     step(net, dW, db, lr)
             Y_hat = net.forward(X)
             E = net.loss.E(Y_hat, Y, net.a[net.m], net.g_out)
-            if not np.isfinite(E) or not all(np.isfinite(p).all() for p in net.params):
-                net.set_params(keep)
-                hist.diverged = True
-                hist.message = f"diverged at epoch {epoch} (learning rate {lr:g})"
-                break
-            hist.loss.append(E)
-            if hist.accuracy is not None:
-                hist.accuracy.append(accuracy(net, Y_hat, Y))
-            if callback is not None and callback(epoch, hist, net) is False:
-                hist.stopped = True
-                hist.message = f"stopped by callback at epoch {epoch}"
+            if end_epoch(hist, net, epoch, E, keep, lambda: accuracy(net, Y_hat, Y), callback):
                 break
     return hist
+
+
+def end_epoch(hist, model, epoch, E, keep, accuracy_now, callback):
+    """Close one epoch of any trainer; returns True when training must stop.
+
+    A NaN or inf E (or parameters) rolls the model back to ``keep`` and records
+    "diverged at epoch N (learning rate X)"; otherwise E (and ``accuracy_now()``, when the
+    history tracks accuracy) is recorded and ``callback(epoch, hist, model)`` may stop it."""
+    if not np.isfinite(E) or not all(np.isfinite(p).all() for p in model.params):
+        model.set_params(keep)
+        hist.diverged = True
+        hist.message = f"diverged at epoch {epoch} (learning rate {hist.lr:g})"
+        return True
+    hist.loss.append(E)
+    if hist.accuracy is not None:
+        hist.accuracy.append(accuracy_now())
+    if callback is not None and callback(epoch, hist, model) is False:
+        hist.stopped = True
+        hist.message = f"stopped by callback at epoch {epoch}"
+        return True
+    return False
 
